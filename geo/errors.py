@@ -1,0 +1,34 @@
+"""The root of the project's exceptions, and the geometry errors.
+
+``PatrolError`` lives here, in the innermost package, so that every package (``geo``,
+``mission``, ``telemetry``, ``web``) can derive from one root without importing outward::
+
+    PatrolError
+    ├── GeoError                    (geo: bad input geometry or an impossible plan)
+    │   ├── AreaValidationError     (one or more faults found in an area; .faults)
+    │   ├── FormatError             (a file that cannot be read as the format it claims)
+    │   └── PlanningError           (valid input, but no plan satisfies the constraints)
+    └── ... mission.errors, telemetry errors (see mission/errors.py)
+"""
+
+from __future__ import annotations
+
+
+class PatrolError(Exception):
+    """Root of every error this project raises on purpose."""
+
+
+class GeoError(PatrolError):
+    """Geometry input or planning failed."""
+
+
+class FormatError(GeoError):
+    """A file could not be read as the format it claims to be."""
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class PlanningError(GeoError):
+    """The input is valid, but no plan satisfies the constraints."""
