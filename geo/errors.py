@@ -30,5 +30,17 @@ class FormatError(GeoError):
         super().__init__(f"{source}: {message}" if source else message)
 
 
+class AreaValidationError(GeoError):
+    """One or more faults found in an area; ``.faults`` holds them (``geo.areas.Fault``)."""
+
+    def __init__(self, faults: list, *, source: str | None = None) -> None:
+        self.faults = list(faults)
+        self.source = source
+        lines = "; ".join(str(f) for f in self.faults[:5])
+        more = f" (+{len(self.faults) - 5} more)" if len(self.faults) > 5 else ""
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{len(self.faults)} fault(s): {lines}{more}")
+
+
 class PlanningError(GeoError):
     """The input is valid, but no plan satisfies the constraints."""
