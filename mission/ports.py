@@ -109,8 +109,21 @@ class VehicleLink(Protocol):
 
 
 class Bus(Protocol):
-    """A publish/subscribe message bus (MQTT in production)."""
+    """A publish/subscribe message bus (MQTT in production: ``telemetry.mqtt.MqttBus``).
 
-    async def publish(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> None: ...
+    Topics and payloads are defined in ``mission.topics`` (documented in docs/mqtt.md).
+    """
 
-    def subscribe(self, topic_filter: str) -> AsyncIterator[tuple[str, bytes]]: ...
+    async def publish(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> None:
+        """Queue a message; never waits for the network.
+
+        QoS 0 is best effort, latest wins per topic, dropped while disconnected. QoS >= 1 is kept in a bounded
+        outbox until the broker acknowledges it, across reconnections, and delivered in publish order (at
+        least once). Raises ``BusError`` when the outbox is full, the bus is closed or the topic is invalid.
+        """
+
+    def subscribe(self, topic_filter: str) -> AsyncIterator[tuple[str, bytes]]:
+        """``(topic, payload)`` of the messages matching ``topic_filter``, from a bounded queue that drops the
+        oldest when the consumer is slow; survives reconnections. The MQTT implementation also returns an
+        async context manager (``async with bus.subscribe(f) as sub``) that subscribes on entry and
+        unsubscribes on exit; used bare, it subscribes on the first ``__anext__``."""
