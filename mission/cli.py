@@ -14,13 +14,36 @@ import typer
 
 from geo.errors import PatrolError
 
-if TYPE_CHECKING:  # only for the fly command's signatures
+if TYPE_CHECKING:  # only for signatures: the commands import what they use when they run
+    from rich.progress import Progress
+
+    from geo.areas import AreaSet
     from geo.items import MissionItem
-    from mission.flight import FlightSummary
+    from geo.plan import Plan
+    from mission.flight import FlightProgress, FlightSummary
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Drone patrol mission control.")
 logs_app = typer.Typer(no_args_is_help=True, help="Flight logs.")
 app.add_typer(logs_app, name="logs")
+
+
+def _flight_progress() -> Progress:
+    """One progress bar per flight: item k/N, distance flown, battery, mode."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("item {task.completed:.0f}/{task.total:.0f}"),
+        TextColumn("{task.fields[distance]:>6.0f} m"),
+        TextColumn("battery {task.fields[battery]:>3.0f} %"),
+        TextColumn("{task.fields[mode]}"),
+        TimeElapsedColumn(),
+    )
+
+
+def _battery(p: FlightProgress) -> float:
+    return p.battery_pct if p.battery_pct == p.battery_pct else 0.0  # NaN before the first report
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -113,11 +136,9 @@ async def _fly(
     from contextlib import AsyncExitStack
     from urllib.parse import urlsplit
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from geo.items import MavCmd
     from mission.errors import ConfigError
-    from mission.flight import FlightProgress, FlightTimeouts, fly_route
+    from mission.flight import FlightTimeouts, fly_route
     from telemetry.mavsdk_link import MavsdkHub
 
     async with AsyncExitStack() as stack:
@@ -139,23 +160,14 @@ async def _fly(
         await hub.add_connection(connect)
         link = await stack.enter_async_context(hub.link(None, timeout_s=vehicle_wait_s))
         progress = stack.enter_context(
-            Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                TextColumn("item {task.completed:.0f}/{task.total:.0f}"),
-                TextColumn("{task.fields[distance]:>6.0f} m"),
-                TextColumn("battery {task.fields[battery]:>3.0f} %"),
-                TextColumn("{task.fields[mode]}"),
-                TimeElapsedColumn(),
-            )
+            _flight_progress()
         )
         n_waypoints = sum(1 for i in items if i.command == MavCmd.NAV_WAYPOINT)
         bar = progress.add_task("flying", total=n_waypoints, distance=0.0, battery=0.0, mode="")
 
         def on_progress(p: FlightProgress) -> None:
-            battery = p.battery_pct if p.battery_pct == p.battery_pct else 0.0  # NaN before the first report
             progress.update(
-                bar, completed=p.waypoints_reached, distance=p.distance_m, battery=battery, mode=p.mode
+                bar, completed=p.waypoints_reached, distance=p.distance_m, battery=_battery(p), mode=p.mode
             )
 
         timeouts = FlightTimeouts(ready_s=vehicle_wait_s + 30)
@@ -339,9 +351,84 @@ def logs_export(
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    speed: Annotated[float, typer.Option(help="Simulator speed factor")] = 10.0,
+    areas: Annotated[Path, typer.Option(help="Sample areas")] = Path("examples/alvaro_obregon_areas.geojson"),
+    out: Annotated[Path, typer.Option(help="Folder for the flight summaries")] = Path("out/demo"),
+    port_base: Annotated[int, typer.Option(help="First ground-station UDP port")] = 14540,
+    vehicle_port_base: Annotated[int, typer.Option(help="First simulated vehicle's UDP port")] = 14580,
+) -> None:
     """Start three simulated drones and fly a short patrol with each, concurrently."""
-    _fail("not implemented yet")
+    import asyncio
+
+    from geo.loader import load_areas
+    from mission.demo import plan_demo
+
+    try:
+        area_set = load_areas(areas)
+        plans = plan_demo(area_set)
+        summaries = asyncio.run(
+            _demo(area_set, plans, speed=speed, port_base=port_base, vehicle_port_base=vehicle_port_base)
+        )
+    except PatrolError as exc:
+        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    out.mkdir(parents=True, exist_ok=True)
+    for i, s in enumerate(summaries):
+        path = out / f"drone-{i + 1}.json"
+        path.write_text(s.to_json() + "\n", encoding="utf-8")
+        typer.echo(
+            f"drone-{i + 1}: {s.waypoints_reached}/{s.waypoints_total} waypoints, {s.distance_m:.0f} m, "
+            f"battery {s.battery_used_pct:.0f} %, landed {s.landed_from_home_m} m from home -> {path}"
+        )
+    if not all(s.completed for s in summaries):
+        _fail("not every patrol completed")
+
+
+async def _demo(
+    area_set: AreaSet, plans: list[Plan], *, speed: float, port_base: int, vehicle_port_base: int
+) -> list[FlightSummary]:
+    """Compose: simulator with a drone on each dock → MAVSDK hub → three links → ``fly_demo``."""
+    from contextlib import AsyncExitStack
+
+    from mission.demo import DEMO_PATROLS, dock_homes, fly_demo, mission_items, waypoint_count
+    from sim.runner import Simulator
+    from telemetry.mavsdk_link import MavsdkHub
+
+    homes = [(p.lat, p.lon, 2300.0) for p in dock_homes(area_set)]
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(
+            Simulator(
+                vehicles=len(homes),
+                speed=speed,
+                homes=homes,
+                gcs_port_base=port_base,
+                vehicle_port_base=vehicle_port_base,
+            )
+        )
+        hub = await stack.enter_async_context(MavsdkHub())
+        for i in range(len(homes)):
+            await hub.add_connection(f"udpin://127.0.0.1:{port_base + i}")
+        links = [await stack.enter_async_context(hub.link(i + 1, timeout_s=30)) for i in range(len(homes))]
+        progress = stack.enter_context(
+            _flight_progress()
+        )
+        bars = [
+            progress.add_task(
+                f"{p.drone} {p.pattern}",
+                total=waypoint_count(mission_items(plan)),
+                distance=0.0,
+                battery=0.0,
+                mode="",
+            )
+            for p, plan in zip(DEMO_PATROLS, plans, strict=True)
+        ]
+
+        def on_progress(i: int, p: FlightProgress) -> None:
+            progress.update(
+                bars[i], completed=p.waypoints_reached, distance=p.distance_m, battery=_battery(p), mode=p.mode
+            )
+
+        return await fly_demo(links, plans, on_progress=on_progress)
 
 
 def main() -> None:
