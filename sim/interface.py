@@ -88,6 +88,16 @@ class Snapshot:
     mission_state: int = 0  # MISSION_STATE enum of MISSION_CURRENT
     mission_id: int = 0
     sensors_health: int = field(default=0)
+    # added by the autopilot (sim/autopilot.py); MAV_SYS_STATUS_SENSOR bitmasks for SYS_STATUS
+    sensors_present: int = 0
+    sensors_enabled: int = 0
+    in_air: bool = False
+    # POSITION_TARGET_GLOBAL_INT (None when there is no setpoint: disarmed / on the ground)
+    target: tuple[float, float, float] | None = None  # lat, lon, alt_amsl
+    gimbal_pitch_deg: float = 0.0  # DO_GIMBAL_MANAGER_PITCHYAW / DO_MOUNT_CONTROL
+    gimbal_yaw_deg: float = 0.0
+    roi: tuple[float, float, float] | None = None  # DO_SET_ROI_LOCATION lat, lon, alt_amsl
+    failsafe: bool = False  # a failsafe action is pending or was taken since the last mode change
 
 
 @dataclass(frozen=True, kw_only=True)
