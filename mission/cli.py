@@ -69,15 +69,10 @@ def sim(
     """Run the PX4-compatible multi-vehicle simulator (vehicle i: listens 14580+i, sends to 14540+i)."""
     from sim import cli as sim_cli
 
-    argv = [
-        f"--vehicles={vehicles}",
-        f"--speed={speed}",
-        f"--home={home}",
-        f"--seed={seed}",
-        f"--loss={loss}",
-    ]
-    argv += [f"--latency-ms={latency_ms}", f"--gcs-port-base={gcs_port_base}", f"--rates={rates}"]
-    argv += [f"--vehicle-port-base={vehicle_port_base}"]
+    options = {"vehicles": vehicles, "speed": speed, "home": home, "seed": seed, "loss": loss, "rates": rates}
+    options |= {"latency-ms": latency_ms, "gcs-port-base": gcs_port_base}
+    options |= {"vehicle-port-base": vehicle_port_base}
+    argv = [f"--{name}={value}" for name, value in options.items()]
     code = sim_cli.main(argv)
     if code:
         raise typer.Exit(code)
