@@ -19,8 +19,9 @@ if TYPE_CHECKING:  # only for signatures: the commands import what they use when
 
     from geo.areas import AreaSet
     from geo.items import MissionItem
-    from geo.plan import Plan
     from mission.flight import FlightProgress, FlightSummary
+    from mission.model import Mission
+    from mission.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Drone patrol mission control.")
 logs_app = typer.Typer(no_args_is_help=True, help="Flight logs.")
@@ -154,9 +155,7 @@ async def _fly(
         hub = await stack.enter_async_context(MavsdkHub())
         await hub.add_connection(connect)
         link = await stack.enter_async_context(hub.link(None, timeout_s=vehicle_wait_s))
-        progress = stack.enter_context(
-            _flight_progress()
-        )
+        progress = stack.enter_context(_flight_progress())
         n_waypoints = sum(1 for i in items if i.command == MavCmd.NAV_WAYPOINT)
         bar = progress.add_task("flying", total=n_waypoints, distance=0.0, battery=0.0, mode="")
 
@@ -349,81 +348,97 @@ def logs_export(
 def demo(
     speed: Annotated[float, typer.Option(help="Simulator speed factor")] = 10.0,
     areas: Annotated[Path, typer.Option(help="Sample areas")] = Path("examples/alvaro_obregon_areas.geojson"),
-    out: Annotated[Path, typer.Option(help="Folder for the flight summaries")] = Path("out/demo"),
+    out: Annotated[Path, typer.Option(help="Folder for the demo's database and flight logs")] = Path(
+        "out/demo"
+    ),
+    start_in: Annotated[float, typer.Option(help="Seconds until the scheduled patrols start")] = 15.0,
     port_base: Annotated[int, typer.Option(help="First ground-station UDP port")] = 14540,
     vehicle_port_base: Annotated[int, typer.Option(help="First simulated vehicle's UDP port")] = 14580,
+    mqtt_port: Annotated[int, typer.Option(help="Port of the embedded MQTT broker")] = 1884,
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds")] = 600.0,
 ) -> None:
-    """Start three simulated drones and fly a short patrol with each, concurrently."""
+    """The service with three simulated drones on the sample docks, and patrols scheduled to start soon."""
     import asyncio
+    import logging
 
     from geo.loader import load_areas
-    from mission.demo import plan_demo
+    from mission.demo import dock_homes
+    from mission.settings import load_settings
 
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         area_set = load_areas(areas)
-        plans = plan_demo(area_set)
-        summaries = asyncio.run(
-            _demo(area_set, plans, speed=speed, port_base=port_base, vehicle_port_base=vehicle_port_base)
+        out.mkdir(parents=True, exist_ok=True)
+        db_file = out / "patrol.db"
+        db_file.unlink(missing_ok=True)  # every demo starts from an empty service
+        settings = load_settings(
+            database={"url": f"sqlite+aiosqlite:///{db_file}"},
+            mqtt={"url": None, "embedded_port": mqtt_port},
+            sim={
+                "gcs_port_base": port_base,
+                "vehicle_port_base": vehicle_port_base,
+                "homes": dock_homes(area_set),
+            },
         )
-    except PatrolError as exc:
+        missions = asyncio.run(
+            _demo(settings, area_set, speed=speed, start_in_s=start_in, timeout_s=timeout, out=out)
+        )
+    except (PatrolError, TimeoutError) as exc:
         _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-    out.mkdir(parents=True, exist_ok=True)
-    for i, s in enumerate(summaries):
-        path = out / f"drone-{i + 1}.json"
-        path.write_text(s.to_json() + "\n", encoding="utf-8")
+    for m in missions:
         typer.echo(
-            f"drone-{i + 1}: {s.waypoints_reached}/{s.waypoints_total} waypoints, {s.distance_m:.0f} m, "
-            f"battery {s.battery_used_pct:.0f} %, landed {s.landed_from_home_m} m from home -> {path}"
+            f"{m.id} on {m.drone_id}: {m.state}, {m.progress.distance_m:.0f} m, "
+            f"{m.progress.covered_fraction:.0%} covered; log in {out / (m.id + '.geojson')}"
         )
-    if not all(s.completed for s in summaries):
+    if not all(m.state == "completed" for m in missions):
         _fail("not every patrol completed")
 
 
 async def _demo(
-    area_set: AreaSet, plans: list[Plan], *, speed: float, port_base: int, vehicle_port_base: int
-) -> list[FlightSummary]:
-    """Compose: simulator with a drone on each dock → MAVSDK hub → three links → ``fly_demo``."""
-    from contextlib import AsyncExitStack
+    settings: Settings, area_set: AreaSet, *, speed: float, start_in_s: float, timeout_s: float, out: Path
+) -> list[Mission]:
+    """Compose: the whole service with the simulator, the sample patrols scheduled, a live table."""
+    from rich.live import Live
+    from rich.table import Table
 
-    from mission.demo import DEMO_PATROLS, dock_homes, fly_demo, mission_items, waypoint_count
-    from sim.runner import Simulator
-    from telemetry.mavsdk_link import MavsdkHub
+    from mission.demo import schedule_demo, watch_demo
+    from mission.logs import export_log
+    from mission.supervisor import running_service
 
-    homes = [(p.lat, p.lon, 2300.0) for p in dock_homes(area_set)]
-    async with AsyncExitStack() as stack:
-        await stack.enter_async_context(
-            Simulator(
-                vehicles=len(homes),
-                speed=speed,
-                homes=homes,
-                gcs_port_base=port_base,
-                vehicle_port_base=vehicle_port_base,
-            )
+    async with running_service(settings, sim_vehicles=3, sim_speed=speed) as running:
+        service = running.service
+        schedules = await schedule_demo(service, area_set, start_in_s=start_in_s)
+        typer.echo(
+            f"3 patrols scheduled in {start_in_s:g} s; MQTT on {running.bus_url} "
+            f"(try: mosquitto_sub -p {settings.mqtt.embedded_port} -t 'patrol/v1/#' -v)"
         )
-        hub = await stack.enter_async_context(MavsdkHub())
-        for i in range(len(homes)):
-            await hub.add_connection(f"udpin://127.0.0.1:{port_base + i}")
-        links = [await stack.enter_async_context(hub.link(i + 1, timeout_s=30)) for i in range(len(homes))]
-        progress = stack.enter_context(
-            _flight_progress()
-        )
-        bars = [
-            progress.add_task(
-                f"{p.drone} {p.pattern}",
-                total=waypoint_count(mission_items(plan)),
-                distance=0.0,
-                battery=0.0,
-                mode="",
-            )
-            for p, plan in zip(DEMO_PATROLS, plans, strict=True)
-        ]
 
-        def on_progress(i: int, p: FlightProgress) -> None:
-            progress.update(
-                bars[i], completed=p.waypoints_reached, distance=p.distance_m, battery=_battery(p), mode=p.mode
-            )
+        def table(missions: list[Mission]) -> Table:
+            t = Table("drone", "mode", "battery", "alt", "mission", "state", "item", "covered")
+            by_drone = {m.drone_id: m for m in missions}
+            for h in running.fleet.healths():
+                m = by_drone.get(h.drone_id)
+                sample = running.fleet.latest(h.drone_id)
+                t.add_row(
+                    h.drone_id,
+                    h.mode,
+                    f"{h.battery_pct:.0f} %" if h.battery_pct == h.battery_pct else "-",
+                    f"{sample.alt_rel_m:.0f} m" if sample else "-",
+                    m.id if m else "(scheduled)",
+                    str(m.state) if m else "-",
+                    f"{m.progress.current_item}/{m.progress.total_items}" if m else "-",
+                    f"{m.progress.covered_fraction:.0%}" if m else "-",
+                )
+            return t
 
-        return await fly_demo(links, plans, on_progress=on_progress)
+        with Live(table([]), refresh_per_second=2) as live:
+            missions = await watch_demo(
+                service, schedules, show=lambda ms: live.update(table(ms)), timeout_s=timeout_s
+            )
+        for m in missions:
+            track, events = await service.store.track(m.id), await service.store.events_after(m.id, -1)
+            (out / f"{m.id}.geojson").write_text(export_log("geojson", track, events), encoding="utf-8")
+        return missions
 
 
 def main() -> None:

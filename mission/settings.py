@@ -70,6 +70,9 @@ class SimSettings(BaseModel):
     gcs_port_base: int = 14540
     vehicle_port_base: int = 14580
     home: tuple[float, float, float] = (19.3650, -99.2150, 2300.0)
+    homes: list[tuple[float, float, float]] | None = Field(
+        default=None, description="one (lat, lon, alt) per simulated drone, e.g. its dock; else a grid from home"
+    )
 
 
 class SchedulerSettings(BaseModel):

@@ -135,6 +135,7 @@ async def _start_sim(stack: AsyncExitStack, settings: Settings, n: int, speed: f
             vehicles=n,
             speed=speed,
             home=s.home,
+            homes=None if s.homes is None else tuple(s.homes),
             gcs_port_base=s.gcs_port_base,
             vehicle_port_base=s.vehicle_port_base,
         )
@@ -157,7 +158,7 @@ async def _register(settings: Settings, store: Store, fleet: Fleet, sim_vehicles
 
         s = settings.sim
         for i in range(sim_vehicles):
-            lat, lon, alt = vehicle_home(s.home, i, 5.0)
+            lat, lon, alt = s.homes[i] if s.homes else vehicle_home(s.home, i, 5.0)
             docks.append(
                 Dock(id=f"dock-sim{i + 1}", name=f"sim dock {i + 1}", lat=lat, lon=lon, alt_amsl_m=alt)
             )
