@@ -16,24 +16,25 @@ from mission.errors import ConfigError
 
 
 class VehicleSettings(BaseModel):
-    connect_timeout_s: float = 15.0
-    command_timeout_s: float = 10.0
-    ready_timeout_s: float = 60.0
+    connect_timeout_s: float = Field(
+        default=15.0, gt=0, description="one attempt at finding a drone's autopilot"
+    )
+    command_timeout_s: float = Field(default=10.0, gt=0, description="any command or transfer to a vehicle")
 
 
 class MqttSettings(BaseModel):
-    url: str | None = Field(default=None, description="mqtt://host:port of an external broker; none = embedded")
+    url: str | None = Field(
+        default=None, description="mqtt://host:port of an external broker; none = embedded"
+    )
     embedded_port: int = Field(default=1884, description="port of the embedded broker when no url is set")
-    telemetry_hz: float = 5.0
+    telemetry_hz: float = Field(default=5.0, gt=0, description="telemetry messages per drone per second")
 
 
 class DatabaseSettings(BaseModel):
-    url: str = "sqlite+aiosqlite:///patrol.db"
-
-
-class WebSettings(BaseModel):
-    host: str = "127.0.0.1"
-    port: int = 8000
+    url: str = Field(
+        default="sqlite+aiosqlite:///patrol.db",
+        description="SQLAlchemy URL: sqlite+aiosqlite or postgresql+asyncpg",
+    )
 
 
 class DockConfig(BaseModel):
@@ -67,16 +68,19 @@ class FleetSettings(BaseModel):
 class SimSettings(BaseModel):
     """The in-process simulator of ``patrol serve --sim N``."""
 
-    gcs_port_base: int = 14540
-    vehicle_port_base: int = 14580
-    home: tuple[float, float, float] = (19.3650, -99.2150, 2300.0)
+    gcs_port_base: int = Field(default=14540, description="drone i sends to 127.0.0.1:(this + i)")
+    vehicle_port_base: int = Field(default=14580, description="drone i listens on 127.0.0.1:(this + i)")
+    home: tuple[float, float, float] = Field(
+        default=(19.3650, -99.2150, 2300.0), description="lat, lon, alt AMSL"
+    )
     homes: list[tuple[float, float, float]] | None = Field(
-        default=None, description="one (lat, lon, alt) per simulated drone, e.g. its dock; else a grid from home"
+        default=None,
+        description="one (lat, lon, alt) per simulated drone, e.g. its dock; else a grid from home",
     )
 
 
 class SchedulerSettings(BaseModel):
-    tick_s: float = Field(default=1.0, gt=0)
+    tick_s: float = Field(default=1.0, gt=0, description="how often due runs are looked for")
     grace_s: float = Field(default=300.0, ge=0, description="a run later than this counts as missed")
 
 
@@ -86,11 +90,10 @@ class Settings(BaseSettings):
     vehicle: VehicleSettings = VehicleSettings()
     mqtt: MqttSettings = MqttSettings()
     database: DatabaseSettings = DatabaseSettings()
-    web: WebSettings = WebSettings()
     fleet: FleetSettings = FleetSettings()
     sim: SimSettings = SimSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
-    max_altitude_m: float = 120.0
+    max_altitude_m: float = Field(default=120.0, gt=0, le=120, description="above take-off; Mexico's limit")
     timezone: str = Field(default="America/Mexico_City", description="IANA zone schedules are read in")
 
     @classmethod

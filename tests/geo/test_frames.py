@@ -4,9 +4,7 @@ from hypothesis import strategies as st
 from geo.frames import LocalFrame, LonLat
 
 
-@given(
-    st.floats(-0.2, 0.2), st.floats(-0.2, 0.2)
-)
+@given(st.floats(-0.2, 0.2), st.floats(-0.2, 0.2))
 def test_round_trip_under_a_centimetre(dlon: float, dlat: float) -> None:
     frame = LocalFrame(origin=LonLat(-99.215, 19.365))
     p = LonLat(-99.215 + dlon, 19.365 + dlat)
