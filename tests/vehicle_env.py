@@ -34,7 +34,12 @@ class Env:
 
 @asynccontextmanager
 async def vehicle_env(
-    *, gcs_port: int, vehicle_port: int, speed: float = SPEED, url: str | None = None
+    *,
+    gcs_port: int,
+    vehicle_port: int,
+    speed: float = SPEED,
+    url: str | None = None,
+    home: tuple[float, float, float] = HOME,
 ) -> AsyncIterator[Env]:
     """A simulator on the given ports (unless ``url`` names a real vehicle), a hub, a link; ready to arm."""
     async with AsyncExitStack() as stack:
@@ -46,7 +51,7 @@ async def vehicle_env(
                 Simulator(
                     vehicles=1,
                     speed=speed,
-                    home=HOME,
+                    home=home,
                     seed=1,
                     gcs_port_base=gcs_port,
                     vehicle_port_base=vehicle_port,
