@@ -6,7 +6,8 @@ W = 50 m, no-fly zones and holes subtracted with a 10 m buffer (as in coverage-r
 measured against area minus (no-fly + buffer), the path may not enter no-fly + buffer. Runtime = frame,
 obstacles, flyable region, visibility graph and the sweep with its angle search (median of 3 runs), not
 sorties/items. "angle ok" = the chosen angle's path is within 15 % of the shortest over 1° steps (brute
-force with straight joins between swaths, the same estimate the search uses).
+force with straight joins between swaths and the turns' inset and fill the search assumes, as it does).
+"inset/fill" = the turns' inset and notch fill (shares, see geo/sweep.py) the final plan settled on.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from geo.energy import FlightModel
 from geo.frames import LocalFrame, LonLat, frame_for
 from geo.loader import load_areas
 from geo.metrics import length_inside, measure
-from geo.sweep import plan_sweep, sweep_at_angle
+from geo.sweep import FINAL_STEPS, SEARCH_STEP, plan_sweep, sweep_at_angle
 from geo.visibility import VisibilityGraph, path_length
 
 W = 50.0
@@ -80,6 +81,7 @@ def run_one(name: str, area: Polygon, no_fly: list[Polygon], brute: bool) -> dic
         "runtime_ms": round(1000 * statistics.median(times), 1),
         "angle_deg": round(result.angle_deg, 1),
         "cells": result.cells,
+        "inset/fill": f"{result.inset:g}/{result.fill:g}",
         "length_m": round(m.length_m),
         "turns": m.turns,
         "coverage": round(m.coverage, 4),
@@ -96,10 +98,14 @@ def run_one(name: str, area: Polygon, no_fly: list[Polygon], brute: bool) -> dic
         row["runtime_vs_f2c_star"] = round(row["runtime_ms"] / ms, 3)
     if brute:
         graph = VisibilityGraph(flyable)
-        chosen = path_length(sweep_at_angle(region, graph, W, result.angle_deg, model=model, join=False).path)
-        lengths = [
-            path_length(sweep_at_angle(region, graph, W, a, model=model, join=False).path) for a in range(180)
-        ]
+        inset, fill = FINAL_STEPS[SEARCH_STEP]
+
+        def length(a: float) -> float:
+            r = sweep_at_angle(region, graph, W, a, model=model, join=False, inset=inset, fill=fill)
+            return path_length(r.path)
+
+        chosen = length(result.angle_deg)
+        lengths = [length(float(a)) for a in range(180)]
         best = int(np.argmin(lengths))
         row["best_angle_1deg"] = best
         row["chosen_vs_best_length"] = round(chosen / lengths[best], 3)
@@ -128,6 +134,8 @@ def table(rows: list[dict]) -> str:
         "area",
         "ha",
         "runtime_ms",
+        "angle_deg",
+        "inset/fill",
         "length_m",
         "turns",
         "coverage",

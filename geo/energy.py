@@ -63,7 +63,9 @@ class FlightModel:
             return 0.0
         length = float(np.hypot(*np.diff(xy, axis=0).T).sum())
         turns = heading_changes(xy)
-        turn_s = sum(self.turn_time_s(a) for a in turns if math.degrees(a) >= TURN_MIN_DEG)
+        turns = turns[turns >= math.radians(TURN_MIN_DEG)]
+        # turn_time_s for every corner at once: a share of a full stop, growing with the angle to 90°.
+        turn_s = float(np.minimum(1.0, turns / (math.pi / 2.0)).sum()) * self.speed_mps / self.accel_mps2
         # Start and end at rest: one full acceleration and one deceleration.
         return length / self.speed_mps + turn_s + self.speed_mps / self.accel_mps2
 
