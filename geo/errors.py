@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import json
+
 
 class PatrolError(Exception):
     """Root of every error this project raises on purpose."""
@@ -40,6 +42,28 @@ class AreaValidationError(GeoError):
         more = f" (+{len(self.faults) - 5} more)" if len(self.faults) > 5 else ""
         where = f"{source}: " if source else ""
         super().__init__(f"{where}{len(self.faults)} fault(s): {lines}{more}")
+
+
+def parse_json(text: str, *, source: str | None = None) -> object:
+    """JSON text → a value, or a ``FormatError`` that says where the syntax breaks.
+
+    Examples
+    --------
+    >>> parse_json('{"type": "Point"}')
+    {'type': 'Point'}
+    >>> parse_json('{"type": }', source="a.geojson")
+    Traceback (most recent call last):
+    ...
+    geo.errors.FormatError: a.geojson: JSON syntax error at line 1, column 10: Expecting value
+    """
+    if not text.strip():
+        raise FormatError("empty file", source=source)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(
+            f"JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
+        ) from exc
 
 
 class PlanningError(GeoError):

@@ -15,7 +15,7 @@ from typing import Any
 from shapely.geometry import mapping
 
 from geo.areas import AreaSet, Circle, Kind, RawFeature
-from geo.errors import FormatError
+from geo.errors import FormatError, parse_json
 
 _AREA_TYPES = ("Polygon", "MultiPolygon")
 
@@ -29,14 +29,7 @@ def parse_geojson(text: str, *, source: str | None = None) -> list[RawFeature]:
     >>> fs[0].kind.value, fs[0].name
     ('dock', 'dock 1')
     """
-    if not text.strip():
-        raise FormatError("empty file", source=source)
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
-        ) from exc
+    doc = parse_json(text, source=source)
     if not isinstance(doc, dict) or "type" not in doc:
         raise FormatError('not GeoJSON: the top level must be an object with a "type"', source=source)
     kind = doc["type"]

@@ -28,7 +28,7 @@ from typing import Any
 from shapely.geometry import LineString, Polygon
 
 from geo.areas import AreaSet, Circle, Kind, RawFeature
-from geo.errors import FormatError
+from geo.errors import FormatError, parse_json
 from geo.frames import LonLat
 from geo.items import MavCmd, MavFrame, MissionItem
 
@@ -154,14 +154,7 @@ def parse_plan(text: str, *, source: str | None = None) -> QgcPlan:
     >>> p.items[0].alt, int(p.items[0].frame), math.isnan(p.items[0].param4)
     (40.0, 3, True)
     """
-    if not text.strip():
-        raise FormatError("empty file", source=source)
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
-        ) from exc
+    doc = parse_json(text, source=source)
     if not isinstance(doc, dict) or doc.get("fileType") != "Plan":
         raise FormatError('not a QGroundControl plan: "fileType" is not "Plan"', source=source)
     try:
