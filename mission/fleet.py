@@ -43,7 +43,7 @@ class LinkProvider(Protocol):
     async def system_ids(self) -> list[int]: ...
 
     def link(
-        self, sysid: int | None = None, *, timeout_s: float = 15.0
+        self, sysid: int | None = None, *, timeout_s: float = 15.0, telemetry_rate_hz: float | None = None
     ) -> AbstractAsyncContextManager[VehicleLink]: ...
 
 
@@ -140,8 +140,6 @@ class _Entry:
 class Fleet:
     """Drones, docks and their links. Drone tasks are created in the task group given by the root."""
 
-    FEED_TICK_S = 0.02
-
     def __init__(
         self,
         provider: LinkProvider,
@@ -160,7 +158,6 @@ class Fleet:
         self._docks: dict[str, Dock] = {}
         self._connections: dict[str, asyncio.Lock] = {}
         self._opened: set[str] = set()
-        self._feeder: asyncio.Task[None] | None = None
 
     # --- registry ------------------------------------------------------------------------------
 
@@ -180,8 +177,6 @@ class Fleet:
         entry = _Entry(drone=drone, discover=discover)
         self._entries[drone.id] = entry
         entry.task = self._tg.create_task(self._keep_linked(entry), name=f"fleet[{drone.id}].link")
-        if self._publisher is not None and self._feeder is None:
-            self._feeder = self._tg.create_task(self._feed(self._publisher), name="fleet.feed")
 
     def drones(self) -> list[Drone]:
         return [e.drone for e in self._entries.values()]
@@ -217,7 +212,10 @@ class Fleet:
             try:
                 await self._open(e.drone.connection_url)
                 sysid = await self._discover(e) if e.discover else e.drone.system_id
-                async with self._provider.link(sysid, timeout_s=self._cfg.find_timeout_s) as link:
+                link_cm = self._provider.link(
+                    sysid, timeout_s=self._cfg.find_timeout_s, telemetry_rate_hz=self._cfg.publish_hz
+                )  # the vehicle streams what publishing at publish_hz needs, not its full rates
+                async with link_cm as link:
                     e.link, e.system_id, attempt = link, link.system_id, 0
                     e.linked.set()
                     log.info("drone %s: linked to system %d", e.drone.id, link.system_id)
@@ -256,32 +254,25 @@ class Fleet:
             await asyncio.sleep(0.2)
 
     async def _follow(self, e: _Entry, link: VehicleLink) -> None:
+        """Keep the newest sample; hand the publisher about one per slot of its rate, as it arrives.
+
+        Offering every sample (10-20 Hz a drone) would leave an older one waiting when the 5 Hz slot comes
+        (the subscriber would see it up to one input period late); offering only those at least
+        ``0.8 / publish_hz`` apart keeps the offers near the slots. The link delivers the samples of all
+        drones in one batch per loop wake-up, so the publisher still wakes once per batch.
+        """
+        min_gap = 0.8 / self._cfg.publish_hz  # a little faster than the rate, for jitter
+        offered = -math.inf
         samples = link.telemetry()
         try:
             async for s in samples:
                 e.sample, e.seen = s, self._clock()
+                if self._publisher is not None and e.seen - offered >= min_gap:
+                    offered = e.seen
+                    self._publisher.offer(e.drone.id, s, mission=e.mission_id)
         finally:
             with contextlib.suppress(Exception):
                 await samples.aclose()  # type: ignore[attr-defined]
-
-    async def _feed(self, publisher: TelemetryPublisher) -> None:
-        """Hand the publisher about one fresh sample per drone per slot of its rate, in batches.
-
-        Offering every sample (10-20 Hz a drone) leaves an older one waiting when the 5 Hz slot comes
-        (the subscriber sees it up to one input period late), and every offer wakes the publisher, which
-        then looks at every drone: O(drones^2) work per second. A batch every ``FEED_TICK_S`` wakes it
-        once, with samples at most that old.
-        """
-        min_gap = 0.8 / self._cfg.publish_hz  # a little faster than the rate, for jitter
-        offered: dict[str, float] = {}
-        while True:
-            await asyncio.sleep(self.FEED_TICK_S)
-            for drone_id, e in self._entries.items():
-                if e.sample is None or e.seen is None or e.seen <= offered.get(drone_id, -math.inf):
-                    continue
-                if e.seen - offered.get(drone_id, -math.inf) >= min_gap:
-                    offered[drone_id] = e.seen
-                    publisher.offer(drone_id, e.sample, mission=e.mission_id)
 
     # --- health and assignment -----------------------------------------------------------------
 

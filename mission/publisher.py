@@ -127,6 +127,8 @@ class TelemetryPublisher:
             period_s=1 / config.rate_hz
         )
         self._drones: dict[str, _Drone] = {}
+        self._fresh: set[str] = set()  # drones offered a sample since the last wake-up
+        self._sweep_s = min(1.0, config.link_timeout_s / 4)  # every drone's state looked at this often
         self._events: asyncio.Queue[MissionEvent] = asyncio.Queue(config.event_queue)
         self._seq: dict[str, int] = {}
         self._wake = asyncio.Event()
@@ -160,6 +162,7 @@ class TelemetryPublisher:
         else:
             self._drones[drone] = _Drone(sample=sample, mission=mission, seen=now)
         self._limiter.offer(drone, (sample, mission))
+        self._fresh.add(drone)
         self._wake.set()
 
     async def event(
@@ -208,6 +211,10 @@ class TelemetryPublisher:
     # --- the publishing task -------------------------------------------------------------------
 
     async def _run(self) -> None:
+        # Each wake-up looks at the drones with a new sample only (building a state is not free, and with
+        # many drones wake-ups come every few ms); a sweep over all of them every ``_sweep_s`` finds lost
+        # links and states due for their periodic re-publication.
+        next_sweep = self._clock()
         while True:
             self._wake.clear()
             while not self._events.empty():
@@ -217,22 +224,19 @@ class TelemetryPublisher:
                 payload = telemetry_from_sample(drone, sample, mission=mission).to_json()
                 if await self._publish(telemetry_topic(drone), payload, SPECS["telemetry"]):
                     self.stats.telemetry += 1
-            for drone, d in list(self._drones.items()):
-                await self._maybe_publish_state(drone, d, now)
+            fresh, self._fresh = self._fresh, set()
+            if now >= next_sweep:
+                fresh, next_sweep = set(self._drones), now + self._sweep_s
+            for drone in fresh:
+                if d := self._drones.get(drone):
+                    await self._maybe_publish_state(drone, d, now)
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._sleep_s(self._clock())):
+                async with asyncio.timeout(self._sleep_s(self._clock(), next_sweep)):
                     await self._wake.wait()
 
-    def _sleep_s(self, now: float) -> float:
-        wakes = [
-            d.seen + self._cfg.link_timeout_s
-            for d in self._drones.values()
-            if d.state and d.state.link == "ok"
-        ]
-        wakes += [d.state_at + self._cfg.state_interval_s for d in self._drones.values()]
-        if (due := self._limiter.next_due()) is not None:
-            wakes.append(due)
-        return max(0.0, min(wakes, default=now + 60.0) - now)
+    def _sleep_s(self, now: float, next_sweep: float) -> float:
+        due = self._limiter.next_due()
+        return max(0.0, min(next_sweep, next_sweep if due is None else due) - now)
 
     async def _maybe_publish_state(self, drone: str, d: _Drone, now: float) -> None:
         link = "ok" if now - d.seen < self._cfg.link_timeout_s else "lost"

@@ -41,6 +41,9 @@ class Health:
         return [name for name, ok in checks.items() if not ok]
 
 
+_IN_AIR_BY_LANDED_STATE = {"ON_GROUND": False, "TAKING_OFF": True, "IN_AIR": True, "LANDING": True}
+
+
 @dataclass(frozen=True, kw_only=True)
 class _State:
     position: Position | None = None
@@ -100,6 +103,14 @@ class SampleMerger:
 
     def landed_state(self, name: str) -> None:
         self._set(landed_state=name)
+
+    def landed(self, name: str) -> None:
+        """The landed state, and ``in_air`` from it as MAVSDK derives it from the same EXTENDED_SYS_STATE.
+
+        One stream instead of two (``in_air`` and ``landed_state``): an UNKNOWN state keeps ``in_air``.
+        """
+        in_air = _IN_AIR_BY_LANDED_STATE.get(name)
+        self._set(landed_state=name, in_air=self._s.in_air if in_air is None else in_air)
 
     def gps(self, *, fix_type: int, satellites: int) -> None:
         self._set(gps_fix=fix_type, satellites=satellites)
