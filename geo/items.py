@@ -9,7 +9,8 @@ where MAVLink says "no change / default" (QGC writes them as ``null``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
 NAN = math.nan
@@ -116,7 +117,7 @@ def waypoint(
 
 
 def takeoff(alt: float, *, lat: float = NAN, lon: float = NAN) -> MissionItem:
-    # NaN lat/lon: take off where the vehicle stands (PX4 accepts this).
+    # No position: (0, 0), which ``place_takeoff`` replaces with the vehicle's before an upload.
     return MissionItem(
         command=MavCmd.NAV_TAKEOFF,
         lat=0.0 if math.isnan(lat) else lat,
@@ -173,3 +174,23 @@ def jump(to_seq: int, repeat: int) -> MissionItem:
     return MissionItem(
         command=MavCmd.DO_JUMP, frame=MavFrame.MISSION, param1=float(to_seq), param2=float(repeat)
     )
+
+
+def place_takeoff(items: Sequence[MissionItem], lat: float, lon: float) -> list[MissionItem]:
+    """Give a NAV_TAKEOFF without a position (0, 0) the vehicle's position.
+
+    MISSION_ITEM_INT cannot carry NaN, and PX4, once at take-off altitude, flies to the take-off
+    item's position: 0°N 0°E if it was left empty (seen on PX4 SITL: "First waypoint far away").
+
+    Examples
+    --------
+    >>> placed = place_takeoff([takeoff(20), waypoint(19.37, -99.22, 20)], 19.365, -99.215)
+    >>> placed[0].lat, placed[0].lon, placed[1].lat
+    (19.365, -99.215, 19.37)
+    """
+    return [
+        replace(i, lat=lat, lon=lon)
+        if i.command == MavCmd.NAV_TAKEOFF and i.lat == 0.0 and i.lon == 0.0
+        else i
+        for i in items
+    ]

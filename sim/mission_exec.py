@@ -192,6 +192,10 @@ def _nav_item(ap: Autopilot, item: SimItem) -> nav.Activity:
         d = min(item_d(ap, item), ap.home_d() - ap.p("MIS_TAKEOFF_ALT"))
         if ap.state.d > d:
             yield from nav.takeoff(ap, d)
+        if valid_latlon(item):
+            # As PX4's navigator: once at altitude, "navigate to the actual waypoint" of the take-off.
+            n, e = item_ne(ap, item)
+            yield from nav.fly_to(ap, n, e, d, acc_rad=ap.p("NAV_ACC_RAD"))
         return
     if cmd == C.MAV_CMD_NAV_RETURN_TO_LAUNCH:
         yield from nav.rtl(ap)

@@ -132,8 +132,10 @@ async def test_fence_round_trip(vehicle: Env) -> None:
         for lat, lon in corners
     ]
     await link.upload_fence(fence)
-    assert same_items(await link.download_fence(), fence)
-    await link.upload_fence([])
+    try:
+        assert same_items(fence, await link.download_fence(), fence=True)
+    finally:
+        await link.upload_fence([])
     assert await link.download_fence() == []
 
 

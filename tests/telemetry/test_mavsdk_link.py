@@ -89,7 +89,7 @@ async def test_mission_and_fence_round_trip(fresh: Env) -> None:
         for a, o in corners
     ] + [MissionItem(command=5004, frame=MavFrame.GLOBAL, param1=25, lat=lat + 0.001, lon=lon, param4=0)]
     await link.upload_fence(fence)
-    assert same_items(await link.download_fence(), fence)
+    assert same_items(await link.download_fence(), fence, fence=True)
     assert same_items(await link.download_mission(), mission)  # separate stores
     await link.clear_mission()
     assert await link.download_mission() == []
