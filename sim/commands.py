@@ -23,6 +23,7 @@ ACCEPTED = C.MAV_RESULT_ACCEPTED
 TEMP_REJECTED = C.MAV_RESULT_TEMPORARILY_REJECTED
 DENIED = C.MAV_RESULT_DENIED
 FORCE_MAGIC = 21196
+UNSUPPORTED_MAV_FRAME = 9  # MAV_RESULT_COMMAND_UNSUPPORTED_MAV_FRAME, newer than pymavlink's dialect
 RELATIVE_FRAMES = {3, 6, 10, 11}
 Params = tuple[float, ...]
 
@@ -90,6 +91,10 @@ def set_mode(ap: Autopilot, p: Params, is_int: bool, frame: int) -> int:
 
 def reposition(ap: Autopilot, p: Params, is_int: bool, frame: int) -> int:
     """PX4 needs param2 = MAV_DO_REPOSITION_FLAGS_CHANGE_MODE (1), else UNSUPPORTED. On the ground it takes off."""
+    if is_int and frame not in (5, 6):
+        # PX4 SITL: COMMAND_INT DO_REPOSITION in frame 0 → "frame invalid for command 192", result 9.
+        ap.say("frame invalid for command 192", 3)
+        return UNSUPPORTED_MAV_FRAME
     flags = int(p[1]) if _finite(p[1]) else 0
     if flags != 1:
         return C.MAV_RESULT_UNSUPPORTED

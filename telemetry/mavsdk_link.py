@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 import random
@@ -39,6 +40,7 @@ from mavsdk import LogLevel, log_subscribe
 from mavsdk.asyncio import ComponentType, Configuration, Mavsdk, MavsdkError, System
 from mavsdk.asyncio.plugins.action import ActionAsync, ActionError
 from mavsdk.asyncio.plugins.geofence import GeofenceAsync, GeofenceError
+from mavsdk.asyncio.plugins.mavlink_direct import MavlinkDirectAsync, MavlinkDirectError, MavlinkMessage
 from mavsdk.asyncio.plugins.mission_raw import MissionItem as RawItem
 from mavsdk.asyncio.plugins.mission_raw import MissionRawAsync, MissionRawError
 from mavsdk.asyncio.plugins.param import ParamAsync, ParamError, ParamResult
@@ -166,6 +168,14 @@ def _from_raw(raw: RawItem) -> MissionItem:
         autocontinue=bool(raw.autocontinue),
     )
 
+
+_MAV_RESULTS = {
+    1: "TEMPORARILY_REJECTED",
+    2: "DENIED",
+    3: "UNSUPPORTED",
+    4: "FAILED",
+    9: "UNSUPPORTED_MAV_FRAME",
+}
 
 _MAVSDK_LOG = logging.getLogger("mavsdk")
 _LOG_LEVELS = {
@@ -332,10 +342,11 @@ class MavsdkVehicleLink:
         self._params = ParamAsync(system)
         # The callback API of the same plugin instances (see _via_callback); the asyncio wrappers
         # expose them only as ``_plugin``, and destroy them when collected: so keep the wrappers.
-        self._wrappers = (ActionAsync(system), GeofenceAsync(system))
+        self._wrappers = (ActionAsync(system), GeofenceAsync(system), MavlinkDirectAsync(system))
         self._action = self._wrappers[0]._plugin
         self._mission = self._mission_async._plugin
         self._geofence = self._wrappers[1]._plugin
+        self._direct = self._wrappers[2]._plugin
         await self._tasks.__aenter__()
         inbox = self._hub.inbox
         for name, subscribe, unsubscribe, handler in self._streams():
@@ -627,7 +638,25 @@ class MavsdkVehicleLink:
         await _wait_for(self._act("hold"), self._cmd_s, "hold")
 
     async def goto(self, lat: float, lon: float, alt_amsl_m: float) -> None:
-        await _wait_for(self._act("goto_location", lat, lon, alt_amsl_m, math.nan), self._cmd_s, "goto")
+        # Not Action.goto_location: PX4 SITL refuses what MAVSDK 4.1 sends ("frame invalid for command
+        # 192"). PX4 takes DO_REPOSITION as COMMAND_INT in GLOBAL_INT with param2 = 1 (may change mode).
+        fields = {
+            "target_system": self._sysid, "target_component": 1, "frame": 5, "command": 192,
+            "current": 0, "autocontinue": 0, "param1": -1.0, "param2": 1.0, "param3": 0.0, "param4": 0.0,
+            "x": round(lat * 1e7), "y": round(lon * 1e7), "z": alt_amsl_m,
+        }  # fmt: skip
+        command = MavlinkMessage(
+            message_name="COMMAND_INT", target_system_id=self._sysid, target_component_id=1,
+            fields_json=json.dumps(fields),
+        )  # fmt: skip
+        (ack,) = await _wait_for(
+            _via_callback(self._direct.send_command_async, (command,), MavlinkDirectError, "goto"),
+            self._cmd_s,
+            "goto",
+        )
+        result = int(json.loads(ack.fields_json).get("result", -1))
+        if result != 0:
+            raise CommandRejectedError("goto", _MAV_RESULTS.get(result, str(result)))
 
     async def return_to_launch(self) -> None:
         await _wait_for(self._act("return_to_launch"), self._cmd_s, "return to launch")

@@ -181,7 +181,9 @@ def test_rtl_from_a_distance_climbs_returns_and_lands_at_the_arming_home() -> No
     f.takeoff_to(10.0)
     home = f.ap.home
     lat, lon = f.ap.frame.to_latlon(120.0, -90.0)
-    assert f.ap.command(192, (NAN, 1, 0, NAN, lat, lon, HOME[2] + 20.0), is_int=True, frame=0) == 0
+    # PX4 refuses DO_REPOSITION in frame 0 (MAV_RESULT 9) and takes it in GLOBAL_INT (5)
+    assert f.ap.command(192, (NAN, 1, 0, NAN, lat, lon, HOME[2] + 20.0), is_int=True, frame=0) == 9
+    assert f.ap.command(192, (NAN, 1, 0, NAN, lat, lon, HOME[2] + 20.0), is_int=True, frame=5) == 0
     assert f.run(80, until=lambda ap: math.hypot(ap.state.n - 120, ap.state.e + 90) < 0.5)
     assert f.ap.snapshot().custom_mode == 0x03040000  # reposition holds in AUTO.LOITER
     assert f.ap.command(20, (0,) * 7) == 0
