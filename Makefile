@@ -29,6 +29,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m bench.sim
 	$(BIN)/python -m bench.coverage
+	$(BIN)/python -m bench.fleet
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
