@@ -76,7 +76,7 @@ class Provider:
 
     @asynccontextmanager
     async def link(
-        self, sysid: int | None = None, *, timeout_s: float = 15.0
+        self, sysid: int | None = None, *, timeout_s: float = 15.0, telemetry_rate_hz: float | None = None
     ) -> AsyncIterator[ParkedVehicle]:
         yield ParkedVehicle()
 
