@@ -83,12 +83,17 @@ def _loss(a: list[str]) -> Action:
     index = int(a[1]) if len(a) > 1 else None
 
     def act(sim: Simulator) -> str:
-        targets = range(sim.config.vehicles) if index is None else [_vehicle(sim, index)]
+        targets = _targets(sim, index)
         for i in targets:
             sim.faults(i).set_loss(frac)
         return f"loss {frac:.0%} on {len(targets)} vehicle(s)"
 
     return act
+
+
+def _targets(sim: Simulator, index: int | None) -> list[int]:
+    """Every vehicle, or the one named."""
+    return list(range(sim.config.vehicles)) if index is None else [_vehicle(sim, index)]
 
 
 def _latency(a: list[str]) -> Action:
@@ -98,7 +103,7 @@ def _latency(a: list[str]) -> Action:
     index = int(a[1]) if len(a) > 1 else None
 
     def act(sim: Simulator) -> str:
-        targets = range(sim.config.vehicles) if index is None else [_vehicle(sim, index)]
+        targets = _targets(sim, index)
         for i in targets:
             sim.faults(i).set_latency(ms)
         return f"latency {ms:g} ms on {len(targets)} vehicle(s)"

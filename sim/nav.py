@@ -29,6 +29,20 @@ def ground(ap: Autopilot) -> Command:
     return Command(kind=POSITION, n=s.n, e=s.e, d=0.0)
 
 
+def cruise_to(ap: Autopilot, n: float, e: float, d: float, yaw: float | None) -> Command:
+    """A position setpoint flown at cruise speed and the normal climb/descent limits."""
+    return Command(
+        kind=POSITION,
+        n=n,
+        e=e,
+        d=d,
+        speed_xy=ap.cruise(),
+        speed_up=ap.p("MPC_Z_VEL_MAX_UP"),
+        speed_dn=ap.p("MPC_Z_VEL_MAX_DN"),
+        yaw=yaw,
+    )
+
+
 def stopping_point(ap: Autopilot) -> tuple[float, float]:
     """Where the vehicle comes to rest braking at MPC_ACC_HOR (PX4 holds there, not where it was)."""
     s = ap.state
@@ -42,16 +56,7 @@ def hold(ap: Autopilot, n: float, e: float, d: float, yaw: float | None = None) 
         if ap.state.on_ground and d > -0.5:
             yield ground(ap)
         else:
-            yield Command(
-                kind=POSITION,
-                n=n,
-                e=e,
-                d=d,
-                speed_xy=ap.cruise(),
-                speed_up=ap.p("MPC_Z_VEL_MAX_UP"),
-                speed_dn=ap.p("MPC_Z_VEL_MAX_DN"),
-                yaw=yaw,
-            )
+            yield cruise_to(ap, n, e, d, yaw)
 
 
 def hold_here(ap: Autopilot) -> Activity:
@@ -114,16 +119,7 @@ def fly_to(
         heading = ap.roi_yaw()
         if heading is None:
             heading = math.atan2(e - s.e, n - s.n) if hdist > 2.0 else yaw
-        yield Command(
-            kind=POSITION,
-            n=n,
-            e=e,
-            d=d,
-            speed_xy=ap.cruise(),
-            speed_up=ap.p("MPC_Z_VEL_MAX_UP"),
-            speed_dn=ap.p("MPC_Z_VEL_MAX_DN"),
-            yaw=heading,
-        )
+        yield cruise_to(ap, n, e, d, heading)
 
 
 def land(ap: Autopilot, n: float | None = None, e: float | None = None) -> Activity:
